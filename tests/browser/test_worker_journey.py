@@ -122,6 +122,41 @@ def _wait_for_job(page, *, done_text):
     expect(status).to_contain_text(done_text, timeout=JOB_TIMEOUT)
 
 
+def _post_and_follow(page, button):
+    """Click a button that posts its form, and wait for the page the answer leads to.
+
+    The button sits in the job page's status partial, which htmx swaps while the job moves:
+    a click that lands mid-swap reaches no button and the browser sends nothing. Only that
+    case is clicked again. A form that was sent fails the test unless it is answered with a
+    redirect, which is then followed."""
+    sent = []
+
+    def on_request(request):
+        if request.method == "POST":
+            sent.append(request)
+
+    page.on("request", on_request)
+    try:
+        for _ in range(2):
+            button.click()
+            for _ in range(50):
+                if sent:
+                    break
+                page.wait_for_timeout(100)
+            if sent:
+                break
+        assert sent, "two clicks on the button sent no request"
+        response = sent[0].response()
+        assert response is not None, f"the request to {sent[0].url} got no answer"
+        location = response.headers.get("location", "")
+        assert response.status == 302 and location, (
+            f"{sent[0].url} answered {response.status}: {response.text()[:2000]}"
+        )
+        page.wait_for_url("**" + location)
+        page.wait_for_load_state()
+    finally:
+        page.remove_listener("request", on_request)
+
 def _fill_cover_form(page, style):
     page.get_by_label("Lyrics or idea").fill(style)
     page.get_by_role("button", name=re.compile("Make the cover", re.I)).click()
@@ -160,7 +195,8 @@ def test_upload_cover_art_and_track_cover_through_the_worker(browser, running_pr
         music_job = page.url
 
         # Cover art for the finished job: two images, kept in our storage.
-        page.get_by_role("button", name=re.compile("Make cover art")).click()
+        _post_and_follow(page, page.get_by_role("button", name=re.compile("Make cover art")))
+        assert page.url != music_job, page.locator(".messages").all_inner_texts()
         art_price = catalog.price("apikley", "cover_art")
         _wait_for_job(page, done_text=f"Cost: {art_price} credits")
         expect(page.get_by_role("link", name=re.compile(r"Download image \d"))).to_have_count(2)

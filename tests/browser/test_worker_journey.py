@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from covers.providers import catalog
 from tests.audio import make_tone
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import _REPORTS, ARTIFACTS
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long and unusual pass phrase"
@@ -47,7 +47,7 @@ def _processes_of(base):
 
 
 @pytest.fixture
-def running_product(tmp_path):
+def running_product(tmp_path, request):
     """bin/run on a temporary SQLite database; yields (base URL, env). Stops it with SIGINT
     to its process group, as Ctrl-C in a terminal would, and checks that every process it
     started ends."""
@@ -91,6 +91,13 @@ def running_product(tmp_path):
         assert proc.poll() is None, (tmp_path / "run.log").read_text()
         yield base, env, python
     finally:
+        report = request.node.stash.get(_REPORTS, {}).get("call")
+        if report is not None and report.failed:
+            log.flush()
+            ARTIFACTS.mkdir(exist_ok=True)
+            run_log = (tmp_path / "run.log").read_text(errors="replace")
+            (ARTIFACTS / "worker-journey-run.log").write_text(run_log)
+            print("bin/run's output, last lines:\n" + run_log[-4000:])
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)
         try:
@@ -157,6 +164,7 @@ def _post_and_follow(page, button):
     finally:
         page.remove_listener("request", on_request)
 
+
 def _fill_cover_form(page, style):
     page.get_by_label("Lyrics or idea").fill(style)
     page.get_by_role("button", name=re.compile("Make the cover", re.I)).click()
@@ -168,6 +176,9 @@ def test_upload_cover_art_and_track_cover_through_the_worker(browser, running_pr
     context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(20_000)
     page = context.new_page()
+    console = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
     try:
         page.goto("/accounts/signup/")
         page.get_by_label("Email").fill("erin@example.org")
@@ -211,6 +222,12 @@ def test_upload_cover_art_and_track_cover_through_the_worker(browser, running_pr
 
         expected = starting - cover_price - art_price - track_price
         expect(page.locator("#credit-balance")).to_have_text(str(expected))
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "worker-journey-failed.png"), full_page=True)
+        (ARTIFACTS / "worker-journey-failed.html").write_text(page.content())
+        (ARTIFACTS / "worker-journey-failed.console.log").write_text("\n".join(console))
+        raise
     finally:
         context.close()
 

@@ -134,35 +134,52 @@ def _post_and_follow(page, button):
 
     The button sits in the job page's status partial, which htmx swaps while the job moves:
     a click that lands mid-swap reaches no button and the browser sends nothing. Only that
-    case is clicked again. A form that was sent fails the test unless it is answered with a
-    redirect, which is then followed."""
-    sent = []
+    case is clicked again. A form that was sent fails the test unless it is answered (within
+    a minute) with a redirect, which is then followed."""
+    sent, answers, failures = [], [], []
 
     def on_request(request):
         if request.method == "POST":
             sent.append(request)
 
+    def on_response(response):
+        if response.request.method == "POST":
+            answers.append(response)
+
+    def on_failed(request):
+        if request.method == "POST":
+            failures.append(request)
+
+    def wait_until(done, seconds):
+        for _ in range(seconds * 10):
+            if done():
+                return
+            page.wait_for_timeout(100)
+
     page.on("request", on_request)
+    page.on("response", on_response)
+    page.on("requestfailed", on_failed)
     try:
         for _ in range(2):
             button.click()
-            for _ in range(50):
-                if sent:
-                    break
-                page.wait_for_timeout(100)
+            wait_until(lambda: sent, 5)
             if sent:
                 break
         assert sent, "two clicks on the button sent no request"
-        response = sent[0].response()
-        assert response is not None, f"the request to {sent[0].url} got no answer"
+        wait_until(lambda: answers or failures, 60)
+        assert not failures, f"{failures[0].url} failed: {failures[0].failure}"
+        assert answers, f"the request to {sent[0].url} got no answer within a minute"
+        response = answers[0]
         location = response.headers.get("location", "")
         assert response.status == 302 and location, (
-            f"{sent[0].url} answered {response.status}: {response.text()[:2000]}"
+            f"{response.url} answered {response.status}: {response.text()[:2000]}"
         )
         page.wait_for_url("**" + location)
         page.wait_for_load_state()
     finally:
         page.remove_listener("request", on_request)
+        page.remove_listener("response", on_response)
+        page.remove_listener("requestfailed", on_failed)
 
 
 def _fill_cover_form(page, style):

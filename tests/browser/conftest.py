@@ -56,22 +56,39 @@ def browser():
         browser.close()
 
 
+def collect_console(page):
+    """The page's console messages and uncaught errors, gathered as they come."""
+    console = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
+    return console
+
+
+def call_failed(request):
+    """Whether the test itself (not its set-up or teardown) failed; for fixtures' teardown."""
+    report = request.node.stash.get(_REPORTS, {}).get("call")
+    return report is not None and report.failed
+
+
+def save_page(page, name, console=None):
+    """A full-page screenshot under test-artifacts/; with `console`, also the page's HTML
+    and console log, as kept for a failing test."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if console is not None:
+        (ARTIFACTS / f"{name}.html").write_text(page.content())
+        (ARTIFACTS / f"{name}.console.log").write_text("\n".join(console))
+
+
 @pytest.fixture
 def page(browser, request, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
-    console = []
-    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-    page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
+    console = collect_console(page)
     yield page
     name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::", 1)[-1])
-    ARTIFACTS.mkdir(exist_ok=True)
     try:
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-        report = request.node.stash.get(_REPORTS, {}).get("call")
-        if report is not None and report.failed:
-            (ARTIFACTS / f"{name}.html").write_text(page.content())
-            (ARTIFACTS / f"{name}.console.log").write_text("\n".join(console))
+        save_page(page, name, console if call_failed(request) else None)
     finally:
         context.close()

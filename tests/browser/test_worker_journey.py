@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from covers.providers import catalog
 from tests.audio import make_tone
-from tests.browser.conftest import _REPORTS, ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, call_failed, collect_console, save_page
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long and unusual pass phrase"
@@ -91,8 +91,7 @@ def running_product(tmp_path, request):
         assert proc.poll() is None, (tmp_path / "run.log").read_text()
         yield base, env, python
     finally:
-        report = request.node.stash.get(_REPORTS, {}).get("call")
-        if report is not None and report.failed:
+        if call_failed(request):
             log.flush()
             ARTIFACTS.mkdir(exist_ok=True)
             run_log = (tmp_path / "run.log").read_text(errors="replace")
@@ -193,9 +192,7 @@ def test_upload_cover_art_and_track_cover_through_the_worker(browser, running_pr
     context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(20_000)
     page = context.new_page()
-    console = []
-    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-    page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
+    console = collect_console(page)
     try:
         page.goto("/accounts/signup/")
         page.get_by_label("Email").fill("erin@example.org")
@@ -240,10 +237,7 @@ def test_upload_cover_art_and_track_cover_through_the_worker(browser, running_pr
         expected = starting - cover_price - art_price - track_price
         expect(page.locator("#credit-balance")).to_have_text(str(expected))
     except Exception:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "worker-journey-failed.png"), full_page=True)
-        (ARTIFACTS / "worker-journey-failed.html").write_text(page.content())
-        (ARTIFACTS / "worker-journey-failed.console.log").write_text("\n".join(console))
+        save_page(page, "worker-journey-failed", console)
         raise
     finally:
         context.close()
